@@ -1,0 +1,60 @@
+"""Per-call state shared by every explainer: device, seed, memory budget, reference data.
+
+Randomness is explicit (house rule 9): each stochastic step derives its own seed from the caller's
+``seed`` and a stable key (a sample's index in the call, or a batch's start index), and draws inside a
+forked RNG scope, so nothing global is left seeded after a call and nothing is seeded at import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What an explainer needs besides the model, its settings and a batch.
+
+    ``max_rows`` bounds the number of rows in any single forward/backward pass of the model; it is the
+    memory knob (activation memory grows linearly with it) and never changes a deterministic map.
+    ``reference_inputs`` is the example pool that ProtoDash selects prototypes from (on ``device``).
+    """
+
+    device: torch.device
+    seed: int
+    max_rows: int
+    reference_inputs: torch.Tensor | None = None
+
+
+def derive_seed(seed: int, *keys: int) -> int:
+    """A 63-bit seed that depends only on ``seed`` and the integer ``keys`` (NumPy SeedSequence).
+
+    SeedSequence mixes its entropy well, so neighbouring keys (sample 0, 1, 2, ...) give unrelated
+    streams, unlike ``seed + index``.
+    """
+    state = np.random.SeedSequence([int(seed), *(int(k) for k in keys)]).generate_state(2, dtype=np.uint32)
+    return int((int(state[0]) << 31) ^ int(state[1])) & ((1 << 63) - 1)
+
+
+@contextlib.contextmanager
+def torch_seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Seed torch's global generators for the duration of a block, then restore them.
+
+    Captum's stochastic methods (NoiseTunnel, Lime, KernelShap, ShapleyValueSampling) draw from the
+    global generators and take no ``generator`` argument; forking keeps the caller's RNG state intact.
+    """
+    cuda_devices = [device.index if device.index is not None else torch.cuda.current_device()] if (
+        device.type == "cuda"
+    ) else []
+    with torch.random.fork_rng(devices=cuda_devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def numpy_rng(seed: int, *keys: int) -> np.random.Generator:
+    """A NumPy generator for our own samplers (Anchors, ProtoDash tie-breaks)."""
+    return np.random.default_rng(derive_seed(seed, *keys))
