@@ -11,7 +11,8 @@ statistics). Two ways to combine them, both fitted on attacker-side reference mo
   all samples (the full covariance with ``fix_variance=True``), so correlated nuisance between
   statistics cancels out.
 * ``CalibratedMultiSignal``: a classifier (standardised logistic regression or histogram gradient
-  boosting) over the per-statistic LiRA scores, trained by leave-one-out on the reference pool: each
+  boosting) over the per-statistic LiRA scores (online log-LRs, signed-log squashed, and offline
+  standardised deviations), trained by leave-one-out on the reference pool: each
   chosen reference model acts as a pseudo-target scored against the others, labelled by its own keep
   mask. Target labels are never used.
 """
@@ -182,14 +183,36 @@ def joint_lira(
     return joint_lira_scores(target_stats, model)
 
 
+def _squash(x: np.ndarray) -> np.ndarray:
+    # Per-sample log-LRs are heavy-tailed when a handful of references estimate a variance; a signed
+    # log keeps the order but stops a few extreme rows from dominating the logistic fit.
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def _feature_models(s: np.ndarray, k: np.ndarray, *, online: bool, **kwargs: Any) -> tuple[JointLiRA, ...]:
+    offline = fit_joint_lira(s, k, method="naive_bayes", online=False, **kwargs)
+    return (
+        (fit_joint_lira(s, k, method="naive_bayes", online=True, **kwargs), offline) if online else (offline,)
+    )
+
+
+def _features(target_stats: np.ndarray, models: tuple[JointLiRA, ...]) -> np.ndarray:
+    # Online log-LRs per statistic, plus the signed standardised deviations from the OUT Gaussians:
+    # a linear model over the latter can cancel nuisance that several statistics share.
+    cols = [
+        _squash(per_signal_scores(target_stats, m)) if m.online else per_signal_scores(target_stats, m)
+        for m in models
+    ]
+    return np.concatenate(cols, axis=1)
+
+
 def _loo_features(
     s: np.ndarray, k: np.ndarray, models: np.ndarray, **kwargs: Any
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     feats, labels = [], []
     for i in models:
         others = np.arange(s.shape[0]) != i
-        fitted = fit_joint_lira(s[others], k[others], method="naive_bayes", **kwargs)
-        feats.append(per_signal_scores(s[i], fitted))
+        feats.append(_features(s[i], _feature_models(s[others], k[others], **kwargs)))
         labels.append(k[i].astype(np.int8))
     return feats, labels
 
@@ -297,7 +320,7 @@ class CalibratedMultiSignal(Attack):
         self.eps = float(eps)
         self.n_pseudo_targets = n_pseudo_targets
         self.c = float(c)
-        self.model_: JointLiRA | None = None
+        self.models_: tuple[JointLiRA, ...] | None = None
         self.clf_: Any = None
 
     def hyperparameters(self) -> dict[str, Any]:
@@ -330,8 +353,9 @@ class CalibratedMultiSignal(Attack):
             self.clf_ = HistGradientBoostingClassifier(random_state=seed)
         self.clf_.fit(x, y)
         self.threshold_, _ = best_threshold(self.clf_.decision_function(x), y)
-        self.model_ = fit_joint_lira(s, k, method="naive_bayes", **kw)
+        self.models_ = _feature_models(s, k, **kw)
 
     def _score(self, query: TargetQuery) -> np.ndarray:
-        assert self.model_ is not None
-        return np.asarray(self.clf_.decision_function(per_signal_scores(query.features, self.model_)))
+        assert self.models_ is not None
+        x = _features(np.asarray(query.features), self.models_)
+        return np.asarray(self.clf_.decision_function(x))

@@ -183,9 +183,12 @@ class DeepLeakCNN(Attack):
         tr, va = stratified_split(y.numpy().astype(np.int8), cfg.val_fraction, int(s_split))
         self._in_shape = tuple(x.shape[1:])  # type: ignore[assignment]
         n_pred = 0 if p is None else int(p.shape[1])
-        model = build_map_classifier(
-            self._in_shape, trunk=cfg.trunk, dropout=cfg.dropout, n_pred=n_pred, width_mult=cfg.width_mult
-        )
+        # Build on the meta device: module constructors would otherwise draw from torch's global RNG.
+        with torch.device("meta"):
+            model = build_map_classifier(
+                self._in_shape, trunk=cfg.trunk, dropout=cfg.dropout, n_pred=n_pred, width_mult=cfg.width_mult
+            )
+        model.to_empty(device="cpu")
         reset_parameters(model, torch.Generator().manual_seed(int(s_init)))
         model.to(dev)
         model.dropout.generator = torch.Generator(device=dev).manual_seed(int(s_drop))

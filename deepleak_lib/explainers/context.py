@@ -8,11 +8,13 @@ forked RNG scope, so nothing global is left seeded after a call and nothing is s
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 
 @dataclass(frozen=True)
@@ -58,3 +60,10 @@ def torch_seeded(seed: int, device: torch.device) -> Iterator[None]:
 def numpy_rng(seed: int, *keys: int) -> np.random.Generator:
     """A NumPy generator for our own samplers (Anchors, ProtoDash tie-breaks)."""
     return np.random.default_rng(derive_seed(seed, *keys))
+
+
+# An explainer is built once per ``explain`` call (Captum objects, deep copies, reference embeddings)
+# and then called per batch: (inputs on device, targets on device, index of the batch's first sample
+# in the call) -> maps of shape (n, C, H, W) or (n, 1, H, W) (broadcast over channels by the engine).
+BatchFn = Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]
+Builder = Callable[[nn.Module, dict[str, Any], RunContext], BatchFn]
