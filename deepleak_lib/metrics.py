@@ -53,7 +53,10 @@ def check_scores_labels(scores: object, labels: object) -> tuple[np.ndarray, np.
     if y_raw.dtype == bool:
         y = y_raw.astype(np.int8)
     else:
-        y_f = y_raw.astype(np.float64)
+        try:
+            y_f = y_raw.astype(np.float64)
+        except (TypeError, ValueError):
+            raise DeepLeakError(f"labels must be 0/1 numbers, got dtype {y_raw.dtype}; recode them") from None
         if not np.isin(y_f, (0.0, 1.0)).all():
             bad = np.unique(y_f[~np.isin(y_f, (0.0, 1.0))])[:5]
             raise DeepLeakError(

@@ -59,3 +59,60 @@ def training_curves(history: pd.DataFrame) -> Figure:
     axes[1].legend(frameon=False, loc="lower right")
     fig.tight_layout()
     return fig
+
+
+FAMILY_ORDER = ("gradient", "cam", "perturbation", "example")
+
+
+def attribution_gallery(images: np.ndarray, col_labels: list[str], maps: dict[str, np.ndarray],
+                        families: dict[str, str]) -> Figure:
+    """Rows: the input images, then one row per method grouped by family; columns: samples.
+
+    Maps are summed over channels and shown on a symmetric diverging scale per map, so sign and
+    relative magnitude are visible whatever each method's units.
+    """
+    methods = sorted(maps, key=lambda m: (FAMILY_ORDER.index(families[m]), list(maps).index(m)))
+    n_rows, n_cols = len(methods) + 1, len(images)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.25 * n_cols + 1.6, 1.15 * n_rows), squeeze=False)
+    for c in range(n_cols):
+        img = images[c]
+        axes[0, c].imshow(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0),
+                          cmap="gray_r" if img.shape[0] == 1 else None, vmin=0, vmax=1)
+        axes[0, c].set_xlabel(col_labels[c], fontsize=8)
+        axes[0, c].xaxis.set_label_position("top")
+        for r, m in enumerate(methods, start=1):
+            a = maps[m][c].sum(0)
+            v = float(np.abs(a).max()) or 1.0
+            axes[r, c].imshow(a, cmap="RdBu_r", vmin=-v, vmax=v)
+    axes[0, 0].set_ylabel("input", rotation=0, ha="right", va="center")
+    for r, m in enumerate(methods, start=1):
+        axes[r, 0].set_ylabel(f"{m}\n({families[m]})", rotation=0, ha="right", va="center", fontsize=8)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.grid(False)
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def signal_distributions(long: pd.DataFrame, signal: str) -> Figure:
+    """Per method, the distribution of one signal for members vs non-members.
+
+    Values are standardised per method by the non-members' median and IQR so that methods with very
+    different scales share one axis.
+    """
+    d = long[long.signal == signal].copy()
+    ref = d[d.member == 0].groupby("method")["value"]
+    med, iqr = ref.median(), ref.quantile(0.75) - ref.quantile(0.25)
+    d["standardised"] = (d["value"] - d["method"].map(med)) / d["method"].map(iqr).replace(0, 1.0)
+    d["group"] = d["member"].map({1: "member", 0: "non-member"})
+    order = list(dict.fromkeys(d.sort_values("family", key=lambda s: s.map(FAMILY_ORDER.index))["method"]))
+    fig, ax = plt.subplots(figsize=(9, 0.32 * len(order) + 1.2))
+    sns.boxplot(data=d, y="method", x="standardised", hue="group", order=order, ax=ax, fliersize=1,
+                palette={"member": "#c0392b", "non-member": "#7f8c8d"}, linewidth=0.8)
+    ax.set_xlabel(f"{signal}, standardised by non-members (median 0, IQR 1)")
+    ax.set_ylabel("")
+    ax.set_xlim(*np.nanpercentile(d["standardised"], [1, 99]))
+    ax.legend(frameon=False, loc="lower right")
+    fig.tight_layout()
+    return fig

@@ -154,7 +154,12 @@ def test_bootstrap_ci_is_stratified_and_seeded() -> None:
 
 def test_summarize_over_seeds() -> None:
     df = pd.DataFrame(
-        {"attack": ["a", "a", "b"], "seed": [0, 1, 0], "auc": [0.6, 0.8, 0.5], "tpr_at_fpr_0.001": [0.0, 0.2, 0.1]}
+        {
+            "attack": ["a", "a", "b"],
+            "seed": [0, 1, 0],
+            "auc": [0.6, 0.8, 0.5],
+            "tpr_at_fpr_0.001": [0.0, 0.2, 0.1],
+        }
     )
     out = summarize_over_seeds(df, ["attack"], ["auc", "tpr_at_fpr_0.001"])
     row = out.set_index("attack").loc["a"]
@@ -188,3 +193,8 @@ def test_bad_parameters() -> None:
         tpr_at_fpr(TINY_SCORES, TINY_LABELS, 1.5)
     with pytest.raises(DeepLeakError, match="n_boot"):
         bootstrap_ci(TINY_SCORES, TINY_LABELS, auc, n_boot=0, seed=0)
+
+
+def test_non_numeric_labels() -> None:
+    with pytest.raises(DeepLeakError, match="0/1 numbers"):
+        auc([0.1, 0.2], ["in", "out"])

@@ -94,7 +94,7 @@ class LossThresholdAttack(ThresholdAttack):
         super().__init__(statistic=None, direction=-1)
 
     def hyperparameters(self) -> dict[str, Any]:
-        return {"direction": -1}
+        return {}  # the direction (-1) is the definition of the attack, not a setting
 
 
 @dataclass(frozen=True)

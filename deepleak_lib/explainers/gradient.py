@@ -19,8 +19,8 @@ from typing import Any
 import torch
 from captum.attr import (
     LRP,
-    DeepLift,
     Deconvolution,
+    DeepLift,
     GuidedBackprop,
     InputXGradient,
     IntegratedGradients,
