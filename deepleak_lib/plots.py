@@ -116,3 +116,42 @@ def signal_distributions(long: pd.DataFrame, signal: str) -> Figure:
     ax.legend(frameon=False, loc="lower right")
     fig.tight_layout()
     return fig
+
+
+ATTACK_PALETTE = "tab10"
+
+
+def leakage_bars(summary: pd.DataFrame, metric: str, attack: str) -> Figure:
+    """Ranked horizontal bars of one attack's leakage per explainer (mean ± std over seeds), by family."""
+    d = summary[summary.attack == attack].sort_values(f"{metric}_mean", ascending=True)
+    fig, ax = plt.subplots(figsize=(7.5, 0.3 * len(d) + 1.0))
+    colors = dict(zip(FAMILY_ORDER + ("prediction",), sns.color_palette("Set2", 5), strict=True))
+    ax.barh(d["explainer"], d[f"{metric}_mean"], xerr=d[f"{metric}_std"].fillna(0),
+            color=[colors.get(f, "grey") for f in d["family"]], error_kw={"lw": 0.8})
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colors[f]) for f in colors if f in set(d["family"])]
+    ax.legend(handles, [f for f in colors if f in set(d["family"])], frameon=False, loc="lower right")
+    ax.set_xlabel(f"{metric} of {attack} (mean ± std over seeds)")
+    if metric == "auc":
+        ax.axvline(0.5, color="k", lw=0.8, ls=":")
+        ax.set_xlim(left=min(0.45, float(d[f"{metric}_mean"].min()) - 0.02))
+    fig.tight_layout()
+    return fig
+
+
+def roc_loglog(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]) -> Figure:
+    """Log-log ROC curves, one panel per family; ``curves[family][label] = (fpr, tpr)``."""
+    n = len(curves)
+    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.2), sharey=True, squeeze=False)
+    for ax, (fam, lines) in zip(axes[0], curves.items(), strict=True):
+        for label, (fpr, tpr) in lines.items():
+            ax.plot(np.clip(fpr, 1e-4, 1), np.clip(tpr, 1e-4, 1), lw=1.1, label=label)
+        ax.plot([1e-4, 1], [1e-4, 1], color="k", lw=0.6, ls=":")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(1e-3, 1)
+        ax.set_ylim(1e-3, 1)
+        ax.set_xlabel(f"FPR ({fam})")
+        ax.legend(frameon=False, fontsize=6, loc="lower right")
+    axes[0, 0].set_ylabel("TPR")
+    fig.tight_layout()
+    return fig
