@@ -74,7 +74,7 @@ def build_anchors(model: nn.Module, s: dict[str, Any], ctx: RunContext) -> Batch
                         fill: torch.Tensor = fill) -> np.ndarray:
                 keep = torch.from_numpy(presence).to(x.device)[:, seg].unsqueeze(1)  # (R, 1, H, W)
                 preds = []
-                with torch.no_grad():
+                with torch.inference_mode():
                     for chunk in keep.split(ctx.max_rows):
                         preds.append(model(torch.where(chunk, xi, fill)).argmax(1))
                 return torch.cat(preds).cpu().numpy()

@@ -9,6 +9,7 @@ input. A batch that fails raises (nothing is skipped), and so does a map with a 
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,19 @@ def _as_targets(targets: Any, n: int) -> torch.Tensor:
     if n and int(t.min()) < 0:
         raise DeepLeakError("targets must be non-negative class indices")
     return t.detach().to(torch.long)
+
+
+def _prepare(model: nn.Module, dev: torch.device) -> bool:
+    """Move ``model`` to ``dev`` (only if needed: ``.to`` walks every module) and set eval mode.
+
+    Returns the root's training flag before the call, for the caller to restore.
+    """
+    was_training = model.training
+    tensors = itertools.chain(model.parameters(), model.buffers())
+    if any(p.device != dev for p in tensors):
+        model.to(dev)
+    model.eval()
+    return was_training
 
 
 def explain(
@@ -118,12 +132,11 @@ def explain(
         return out
 
     chunk = max(1, min(batch_size, rows // max(1, spec.rows_per_sample(resolved))))
-    was_training = model.training
-    model.to(dev).eval()
+    was_training = _prepare(model, dev)
     try:
         ctx = RunContext(device=dev, seed=int(seed), max_rows=rows, reference_inputs=ref)
         run = spec.builder(model, resolved, ctx)
-        bar = tqdm(total=len(x_all), desc=method, unit="sample", disable=not progress)
+        bar = tqdm(total=len(x_all), desc=method, unit="sample") if progress else None
         for start in range(0, len(x_all), chunk):
             stop = min(start + chunk, len(x_all))
             xb = x_all[start:stop].to(dev)
@@ -150,10 +163,13 @@ def explain(
                     f"explainer {method!r} produced non-finite values on samples {start}..{stop - 1}"
                 )
             out[start:stop] = block
-            bar.update(stop - start)
-        bar.close()
+            if bar is not None:
+                bar.update(stop - start)
+        if bar is not None:
+            bar.close()
     finally:
-        model.train(was_training)
+        if was_training:  # eval() already left every submodule in eval mode otherwise
+            model.train(True)
     return out
 
 
@@ -179,11 +195,11 @@ def select_targets(
             raise DeepLeakError("target policy 'true' needs labels")
         return _as_targets(labels, len(x)).numpy().astype(np.int64)
     dev = resolve_device(device)
-    was_training = model.training
-    model.to(dev).eval()
+    was_training = _prepare(model, dev)
     try:
-        with torch.no_grad():
+        with torch.inference_mode():
             preds = [model(x[i : i + batch_size].to(dev)).argmax(1).cpu() for i in range(0, len(x), batch_size)]
     finally:
-        model.train(was_training)
+        if was_training:
+            model.train(True)
     return torch.cat(preds).numpy().astype(np.int64) if preds else np.zeros(0, dtype=np.int64)

@@ -82,7 +82,7 @@ def protodash_select(
 
 
 def _predict(model: nn.Module, inputs: torch.Tensor, max_rows: int) -> torch.Tensor:
-    with torch.no_grad():
+    with torch.inference_mode():
         return torch.cat([model(chunk).argmax(1) for chunk in inputs.split(max_rows)])
 
 
