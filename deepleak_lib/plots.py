@@ -141,7 +141,7 @@ def leakage_bars(summary: pd.DataFrame, metric: str, attack: str) -> Figure:
 def roc_loglog(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]) -> Figure:
     """Log-log ROC curves, one panel per family; ``curves[family][label] = (fpr, tpr)``."""
     n = len(curves)
-    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.2), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.8), sharey=True, squeeze=False)
     for ax, (fam, lines) in zip(axes[0], curves.items(), strict=True):
         for label, (fpr, tpr) in lines.items():
             ax.plot(np.clip(fpr, 1e-4, 1), np.clip(tpr, 1e-4, 1), lw=1.1, label=label)

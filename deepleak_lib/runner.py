@@ -41,6 +41,18 @@ def parameter_names(notebook: Any) -> list[str]:
     raise DeepLeakError("notebook has no cell tagged 'parameters'; tag one")
 
 
+def _hide_injected_parameters(path: Path) -> None:
+    """Tag papermill's injected-parameters cell ``remove-cell`` so the book shows prose, not plumbing."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(nb, path)
+
+
 def run_chapter(stem: str, profile: str, *, progress: bool = True, root: Path | None = None) -> Path:
     """Execute one chapter for one profile; returns the executed notebook's path."""
     import jupytext
@@ -76,6 +88,7 @@ def run_chapter(stem: str, profile: str, *, progress: bool = True, root: Path | 
             raise DeepLeakError(
                 f"chapter {stem} failed in cell {err.exec_count}: {err.ename}: {err.evalue}".splitlines()[0]
             ) from err
+        _hide_injected_parameters(tmp_out)
         (out_dir / "params.json").write_text(json.dumps(params, indent=2, sort_keys=True))
         os.replace(tmp_out, final)
     return final

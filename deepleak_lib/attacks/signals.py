@@ -9,12 +9,11 @@ al., "Membership Inference Attacks From First Principles" (IEEE S&P 2022).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 from scipy.special import logsumexp
 
 from ..errors import DeepLeakError, unknown_name
+from ..signals import SIGNAL_NAMES, compute_signals
 
 __all__ = [
     "MAP_STATISTICS",
@@ -39,53 +38,25 @@ def _flat(maps: object) -> np.ndarray:
     return a.reshape(a.shape[0], -1)
 
 
-def _distribution(a: np.ndarray) -> np.ndarray:
-    mass = np.abs(a)
-    total = mass.sum(axis=1, keepdims=True)
-    # An all-zero map has no distribution over pixels; its entropy and Gini index are defined as 0.
-    return np.divide(mass, total, out=np.zeros_like(mass), where=total > 0)
-
-
-def _entropy(a: np.ndarray) -> np.ndarray:
-    p = _distribution(a)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(p > 0, p * np.log(p), 0.0)
-    return -terms.sum(axis=1)
-
-
-def _gini(a: np.ndarray) -> np.ndarray:
-    # Hurley & Rickard's Gini index: 0 for a flat map, -> 1 for a single non-zero entry.
-    c = np.sort(np.abs(a), axis=1)
-    n = c.shape[1]
-    total = c.sum(axis=1)
-    k = np.arange(1, n + 1)
-    weighted = (c * ((n - k + 0.5) / n)).sum(axis=1)
-    return np.where(total > 0, 1.0 - 2.0 * weighted / np.where(total > 0, total, 1.0), 0.0)
-
-
-MAP_STATISTICS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "variance": lambda a: a.var(axis=1),
-    "l1": lambda a: np.abs(a).sum(axis=1),
-    "l2": lambda a: np.sqrt((a * a).sum(axis=1)),
-    "entropy": _entropy,
-    "gini": _gini,
-}
+# One definition of every map statistic, shared with the explanation engine (``deepleak_lib.signals``),
+# so an attack thresholds exactly the numbers the book tabulates.
+MAP_STATISTICS: tuple[str, ...] = SIGNAL_NAMES
 
 
 def map_statistic(maps: object, name: str) -> np.ndarray:
-    """One scalar per map (N,): 'variance', 'l1', 'l2', 'entropy' (of |A| normalised) or 'gini' (sparsity)."""
+    """One scalar per map (N,), any name of ``deepleak_lib.signals.SIGNAL_NAMES`` (variance, l1, l2, ...)."""
     if name not in MAP_STATISTICS:
         raise unknown_name("map statistic", name, MAP_STATISTICS)
-    return MAP_STATISTICS[name](_flat(maps))
+    return compute_signals(_flat(maps))[name].astype(np.float64)
 
 
 def map_statistics(maps: object, names: tuple[str, ...] | list[str]) -> np.ndarray:
     """Several statistics per map stacked as (N, len(names)), in the order given."""
-    a = _flat(maps)
     for n in names:
         if n not in MAP_STATISTICS:
             raise unknown_name("map statistic", n, MAP_STATISTICS)
-    return np.stack([MAP_STATISTICS[n](a) for n in names], axis=1)
+    sig = compute_signals(_flat(maps))
+    return np.stack([sig[n].astype(np.float64) for n in names], axis=1)
 
 
 def _probs_labels(probs: object, labels: object) -> tuple[np.ndarray, np.ndarray]:

@@ -23,7 +23,7 @@ from .registry import TARGET_POLICIES, get_explainer_spec, resolve_settings
 
 # Rows per forward pass when the caller does not say: large enough for good throughput on a CPU with
 # small models (see benchmarks/README.md), and a GPU's larger appetite.
-DEFAULT_MAX_ROWS = {"cpu": 256, "cuda": 2048}
+DEFAULT_MAX_ROWS = {"cpu": 128, "cuda": 2048}
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -107,7 +107,7 @@ def explain(
             previous training flag is restored afterwards.
         max_rows: memory bound, the most rows in any single forward/backward pass of the model
             (Integrated Gradients steps, occlusion windows, superpixel coalitions are packed up to it).
-            Default: 256 on CPU, 2048 on CUDA. Deterministic maps do not depend on it.
+            Default: 128 on CPU, 2048 on CUDA. Deterministic maps do not depend on it.
         reference_inputs: (M, C, H, W) pool that ProtoDash selects prototypes from; ignored otherwise.
         **settings: overrides of the registry defaults (see ``resolve_settings``).
 
