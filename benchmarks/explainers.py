@@ -225,7 +225,9 @@ def main(argv: list[str] | None = None) -> int:
         if name == "anchors":  # the registry's count is a worst case; use what the search actually ran
             fwd = round(rows_per_sample)
 
-        captum_fn = None if args.no_captum else captum_default(name, model, x, targets.to(device), s)
+        captum_raw = None if args.no_captum else captum_default(name, model, x, targets.to(device), s)
+        # Bring Captum's maps to host memory as ``explain`` does (and wait for a GPU to finish).
+        captum_fn = None if captum_raw is None else (lambda f=captum_raw: f().detach().cpu())
         t_captum, diff = None, None
         if captum_fn is not None:
             ref_maps = captum_fn()  # warm-up, and the agreement check

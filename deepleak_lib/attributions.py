@@ -25,7 +25,14 @@ from . import explainers as explainers_pkg
 from . import signals as signals_mod
 from .cache import Artifact, code_fingerprint, load_npz, save_npz
 from .errors import DeepLeakError
-from .explainers import EXPLAINERS, TARGET_POLICIES, explain, get_explainer_spec, resolve_settings, select_targets
+from .explainers import (
+    EXPLAINERS,
+    TARGET_POLICIES,
+    explain,
+    get_explainer_spec,
+    resolve_settings,
+    select_targets,
+)
 from .explainers import engine as _engine
 from .explainers import registry as _registry
 from .seeding import derive_seed

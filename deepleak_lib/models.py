@@ -45,7 +45,7 @@ class SmallCNN(nn.Module):
         return self.fc2(self.relu3(self.fc1(x)))
 
 
-class _InvertedResidual(nn.Module):
+class InvertedResidual(nn.Module):
     """MobileNetV2 block (Sandler et al., CVPR 2018): expand 1x1, depthwise 3x3, project 1x1."""
 
     def __init__(self, cin: int, cout: int, stride: int, expand: int) -> None:
@@ -83,7 +83,7 @@ class MobileNetV2CIFAR(nn.Module):
         cin = 32
         for expand, cout, reps, stride in self.CFG:
             for i in range(reps):
-                blocks.append(_InvertedResidual(cin, cout, stride if i == 0 else 1, expand))
+                blocks.append(InvertedResidual(cin, cout, stride if i == 0 else 1, expand))
                 cin = cout
         self.blocks = nn.Sequential(*blocks)
         self.head_conv = nn.Conv2d(cin, 1280, 1, bias=False)

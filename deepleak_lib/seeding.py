@@ -32,7 +32,9 @@ def seed_everything(seed: int) -> None:
 def torch_seeded(seed: int) -> Iterator[None]:
     """Run a block with torch's global RNG seeded, restoring the caller's RNG state afterwards.
 
-    Needed for layer initialisation, which only draws from the global generator.
+    Needed where a library only draws from the global generators: layer initialisation, and Captum's
+    NoiseTunnel / Lime / KernelShap / ShapleyValueSampling, which take no ``generator`` argument.
+    ``manual_seed`` seeds every CUDA device, so every one is forked and restored.
     """
     devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
     with torch.random.fork_rng(devices=devices):

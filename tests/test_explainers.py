@@ -383,3 +383,39 @@ def test_anchor_map_is_binary_superpixel_mask() -> None:
     for n in range(2):  # the mask is a union of whole superpixels
         for k in np.unique(seg[n]):
             assert len(np.unique(maps[n, 0][seg[n] == k])) == 1
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_cpu_for_deterministic_methods() -> None:
+    shape = (3, 32, 32)
+    model, x, t = _model(shape), _smooth_images(3, shape), torch.tensor([0, 4, 7])
+    for name in ("saliency", "integratedgradients", "deeplift", "gradcam", "gradcampp", "occlusion"):
+        cpu = explain(model, x, t, name, **TINY.get(name, {}))
+        gpu = explain(model, x, t, name, device="cuda", **TINY.get(name, {}))
+        np.testing.assert_allclose(gpu, cpu, rtol=1e-3, atol=1e-5, err_msg=name)
+    for name in ("smoothgrad", "lime", "shapley", "anchors"):
+        a = explain(model, x, t, name, device="cuda", seed=3, **TINY[name])
+        np.testing.assert_array_equal(a, explain(model, x, t, name, device="cuda", seed=3, **TINY[name]))
+    model.cpu()
+
+
+def test_kernelshap_with_one_superpixel_is_exact_shapley_value() -> None:
+    # Pure RGB noise in Lab space collapses to one SLIC segment; the Shapley value is then f(x) - f(b).
+    model, x, t = _model((3, 16, 16)), torch.rand(2, 3, 16, 16), torch.tensor([3, 5])
+    assert all(s.max() == 0 for s in slic_segments(x, n_segments=4, compactness=10.0))
+    maps = explain(model, x, t, "kernelshap", n_segments=4, baseline=0.1)
+    with torch.no_grad():
+        gap = (model(x) - model(torch.full_like(x, 0.1)))[torch.arange(2), t]
+    np.testing.assert_allclose(maps, gap.numpy()[:, None, None, None] * np.ones((2, 3, 16, 16)), rtol=1e-5)
+
+
+def test_lrp_leaves_the_model_as_it_came() -> None:
+    model = _model((1, 12, 12))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    explain(model, torch.rand(2, 1, 12, 12), torch.tensor([0, 1]), "lrp", epsilon=1e-6)
+    bad = MobileNetV2CIFAR((3, 32, 32), 10).eval()
+    with pytest.raises(DeepLeakError):
+        explain(bad, torch.rand(1, 3, 32, 32), torch.zeros(1, dtype=torch.long), "lrp")
+    for net in (model, bad):
+        assert not any(hasattr(m, "rule") or hasattr(m, "activations") for m in net.modules())
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())

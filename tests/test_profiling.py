@@ -5,9 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deepleak_lib.attributions import ExplainConfig, attributions_artifact, explain_configs, explain_indices, load_maps
+from deepleak_lib.attributions import (
+    ExplainConfig,
+    attributions_artifact,
+    explain_configs,
+    explain_indices,
+    load_maps,
+)
 from deepleak_lib.errors import DeepLeakError
-from deepleak_lib.profiling import PREDICTION_ONLY, ProfilingConfig, negative_control, profile, relative_increase
+from deepleak_lib.profiling import (
+    PREDICTION_ONLY,
+    ProfilingConfig,
+    negative_control,
+    profile,
+    relative_increase,
+)
 from deepleak_lib.study import SetupConfig, Study
 
 ATTACKS = ("deepleak_cnn", "shokri_threshold_variance", "lira_variance", "loss_threshold",

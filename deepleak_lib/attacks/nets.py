@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ..errors import DeepLeakError
+from ..models import InvertedResidual  # the same block as the target architecture
 
 
 class SeededDropout(nn.Module):
@@ -31,28 +32,6 @@ class SeededDropout(nn.Module):
             return x
         keep = torch.rand(x.shape, generator=self.generator, device=x.device) >= self.p
         return x * keep.to(x.dtype) / (1.0 - self.p)
-
-
-class _InvertedResidual(nn.Module):
-    def __init__(self, cin: int, cout: int, stride: int, expand: int) -> None:
-        super().__init__()
-        hidden = cin * expand
-        self.use_res = stride == 1 and cin == cout
-        layers: list[nn.Module] = []
-        if expand != 1:
-            layers += [nn.Conv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6()]
-        layers += [
-            nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False),
-            nn.BatchNorm2d(hidden),
-            nn.ReLU6(),
-            nn.Conv2d(hidden, cout, 1, bias=False),
-            nn.BatchNorm2d(cout),
-        ]
-        self.block = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.block(x)
-        return x + out if self.use_res else out
 
 
 class MobileNetV2Trunk(nn.Module):
@@ -83,7 +62,7 @@ class MobileNetV2Trunk(nn.Module):
         ]
         for expand, cout, reps, stride in self.CFG:
             for i in range(reps):
-                layers.append(_InvertedResidual(cin, w(cout), stride if i == 0 else 1, expand))
+                layers.append(InvertedResidual(cin, w(cout), stride if i == 0 else 1, expand))
                 cin = w(cout)
         self.out_features = w(1280) if width_mult > 1.0 else 1280  # torchvision keeps 1280 when thinner
         layers += [

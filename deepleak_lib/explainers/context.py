@@ -7,14 +7,17 @@ forked RNG scope, so nothing global is left seeded after a call and nothing is s
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
+
+from ..seeding import derive_seed, torch_seeded
+
+__all__ = ["BatchFn", "Builder", "RunContext", "derive_seed", "numpy_rng", "torch_seeded"]
 
 
 @dataclass(frozen=True)
@@ -30,31 +33,6 @@ class RunContext:
     seed: int
     max_rows: int
     reference_inputs: torch.Tensor | None = None
-
-
-def derive_seed(seed: int, *keys: int) -> int:
-    """A 63-bit seed that depends only on ``seed`` and the integer ``keys`` (NumPy SeedSequence).
-
-    SeedSequence mixes its entropy well, so neighbouring keys (sample 0, 1, 2, ...) give unrelated
-    streams, unlike ``seed + index``.
-    """
-    state = np.random.SeedSequence([int(seed), *(int(k) for k in keys)]).generate_state(2, dtype=np.uint32)
-    return int((int(state[0]) << 31) ^ int(state[1])) & ((1 << 63) - 1)
-
-
-@contextlib.contextmanager
-def torch_seeded(seed: int, device: torch.device) -> Iterator[None]:
-    """Seed torch's global generators for the duration of a block, then restore them.
-
-    Captum's stochastic methods (NoiseTunnel, Lime, KernelShap, ShapleyValueSampling) draw from the
-    global generators and take no ``generator`` argument; forking keeps the caller's RNG state intact.
-    """
-    cuda_devices = [device.index if device.index is not None else torch.cuda.current_device()] if (
-        device.type == "cuda"
-    ) else []
-    with torch.random.fork_rng(devices=cuda_devices):
-        torch.manual_seed(seed)
-        yield
 
 
 def numpy_rng(seed: int, *keys: int) -> np.random.Generator:

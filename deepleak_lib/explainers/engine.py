@@ -2,8 +2,9 @@
 
 ``explain`` resolves and validates the settings, moves the model to the device and puts it in eval
 mode, then walks the inputs in batches (tqdm progress optional) and returns float32 maps with exactly
-the inputs' shape (N, C, H, W). One-channel maps (Grad-CAM, Grad-CAM++, and the superpixel / anchor
-masks where they are per pixel) are broadcast over the C channels, so every map lines up with its
+the inputs' shape (N, C, H, W). Maps that are one value per pixel (Grad-CAM and Grad-CAM++ after
+upsampling; LIME, KernelSHAP, Shapley and feature-ablation superpixel values; the Anchors mask) are
+the same in every channel: they are broadcast over the C channels, so every map lines up with its
 input. A batch that fails raises (nothing is skipped), and so does a map with a NaN or an infinity.
 """
 
@@ -17,6 +18,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..device import resolve_device
 from ..errors import DeepLeakError
 from .context import RunContext
 from .registry import TARGET_POLICIES, get_explainer_spec, resolve_settings
@@ -24,23 +26,6 @@ from .registry import TARGET_POLICIES, get_explainer_spec, resolve_settings
 # Rows per forward pass when the caller does not say: large enough for good throughput on a CPU with
 # small models (see benchmarks/README.md), and a GPU's larger appetite.
 DEFAULT_MAX_ROWS = {"cpu": 128, "cuda": 2048}
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """A usable torch device, or a one-line DeepLeakError naming the problem."""
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise DeepLeakError(f"unknown device {device!r}; use 'cpu' or 'cuda[:index]'") from err
-    if dev.type == "cpu":
-        return dev
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise DeepLeakError(f"device {device!r} requested but CUDA is not available; use device='cpu'")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise DeepLeakError(f"device {device!r} does not exist: {torch.cuda.device_count()} CUDA device(s)")
-        return dev
-    raise DeepLeakError(f"unsupported device {device!r}; use 'cpu' or 'cuda[:index]'")
 
 
 def _as_inputs(inputs: Any) -> torch.Tensor:

@@ -13,7 +13,6 @@ and the engine sizes input batches so that the expansion stays within ``max_rows
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import torch
@@ -94,13 +93,13 @@ _EPSILON_LAYERS = (nn.Conv2d, nn.Linear, nn.MaxPool2d, nn.AvgPool2d, nn.Adaptive
 
 
 def build_lrp(model: nn.Module, s: dict[str, Any], ctx: RunContext) -> BatchFn:
-    # Captum's LRP attaches and deletes ``rule`` attributes on the modules and reloads the state dict;
-    # a private copy keeps the caller's model untouched while the rules are set.
-    net = copy.deepcopy(model)
-    explainer = LRP(net)
+    explainer = LRP(model)
 
     def run(x: torch.Tensor, t: torch.Tensor, start: int) -> torch.Tensor:
-        for module in net.modules():
+        # Explicit epsilon rules (Captum's default would be epsilon 1e-9). Captum deletes the ``rule``
+        # attributes and reloads the state dict after a successful call; on failure we clean up, so the
+        # caller's model is left as it came in either way.
+        for module in model.modules():
             if isinstance(module, _EPSILON_LAYERS):
                 module.rule = EpsilonRule(epsilon=s["epsilon"])  # type: ignore[assignment]
         try:
@@ -108,6 +107,11 @@ def build_lrp(model: nn.Module, s: dict[str, Any], ctx: RunContext) -> BatchFn:
         except (TypeError, RuntimeError, AssertionError) as err:
             why = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise DeepLeakError(f"Captum's LRP cannot explain {type(model).__name__}: {why}") from err
+        finally:
+            for module in model.modules():
+                for attr in ("rule", "activations"):
+                    if attr in module.__dict__:
+                        delattr(module, attr)
 
     return run
 
@@ -129,7 +133,7 @@ def _noise_tunnel(nt_type: str) -> Any:
                 rows = x.shape[0] * s["nt_samples_batch_size"]
                 extra["internal_batch_size"] = step_batch(rows, s["n_steps"], ctx.max_rows)
             # Noise is drawn batch-wise by Captum, so the seed is keyed on the batch's first sample.
-            with torch_seeded(derive_seed(ctx.seed, start), ctx.device):
+            with torch_seeded(derive_seed(ctx.seed, start)):
                 return tunnel.attribute(
                     x,
                     nt_type=nt_type,

@@ -98,7 +98,7 @@ def _per_sample(ctx: RunContext, s: dict[str, Any], attribute: Any) -> BatchFn:
         seg = torch.from_numpy(slic_from_settings(x, s)).to(x.device)
         out = []
         for i in range(x.shape[0]):
-            with torch_seeded(derive_seed(ctx.seed, start + i), ctx.device):
+            with torch_seeded(derive_seed(ctx.seed, start + i)):
                 out.append(attribute(x[i : i + 1], t[i : i + 1], seg[i][None, None]))
         return torch.cat(out)
 
@@ -136,7 +136,7 @@ def build_kernelshap(model: nn.Module, s: dict[str, Any], ctx: RunContext) -> Ba
         if int(mask.max().item()) == 0:
             # One superpixel: Captum's sampling distribution over coalition sizes is undefined (0/0),
             # but the Shapley value is exact here: f(x) - f(baseline), by efficiency.
-            with torch.inference_mode():
+            with torch.no_grad():
                 out = model(torch.cat([x, torch.full_like(x, s["baseline"])]))[:, t[0]]
             return (out[0] - out[1]).reshape(1, 1, 1, 1).expand(1, 1, *x.shape[2:]).clone()
         coefs = explainer.attribute(
