@@ -72,3 +72,23 @@ def negative_controls(study: Study, table: pd.DataFrame, attacks: Sequence[str],
     if len(out):
         out["covers_0.5"] = (out.auc_lo <= 0.5) & (out.auc_hi >= 0.5)
     return out
+
+
+def stage_times(study: Study, table: pd.DataFrame, ecfgs: Sequence, n_per_group: int,
+                n_shadow_per_group: int) -> pd.DataFrame:
+    """Compute time per stage, read from the artifacts' metadata (the time it took when computed).
+
+    Rows: one per explainer for the explanations of every model, one per attack for its fits.
+    """
+    from .attributions import attributions_artifact
+
+    roles = study.roles()
+    rows = []
+    for c in ecfgs:
+        secs = [attributions_artifact(study, r, i, c, n_shadow_per_group if r == "shadow" else n_per_group)
+                .meta["explain_seconds"] for r, i in roles]
+        rows.append({"stage": "explain", "name": c.method, "runs": len(secs), "seconds": float(sum(secs))})
+    for attack, g in table[~table.oracle].groupby("attack"):
+        secs = [study.cache.lookup("attack", k).meta["seconds"] for k in g.artifact]
+        rows.append({"stage": "attack", "name": attack, "runs": len(secs), "seconds": float(sum(secs))})
+    return pd.DataFrame(rows)

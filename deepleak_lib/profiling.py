@@ -71,6 +71,13 @@ class ProfilingConfig:
     n_boot: int = 200
     attack_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     perturbation_epochs: int = 15  # the release trained the CNN 15 epochs on perturbation maps
+    # Shadow members (and non-members) explained per shadow model: the attack's training set. None
+    # means n_per_group. Larger is cheap for gradient methods and strengthens the DeepLeak CNN.
+    n_shadow_per_group: int | None = None
+
+    @property
+    def shadow_per_group(self) -> int:
+        return self.n_per_group if self.n_shadow_per_group is None else self.n_shadow_per_group
 
     def validate(self) -> None:
         for a in self.attacks:
@@ -84,6 +91,8 @@ class ProfilingConfig:
             raise DeepLeakError("seeds must list at least one seed")
         if self.n_per_group < 2:
             raise DeepLeakError(f"n_per_group must be >= 2, got {self.n_per_group}")
+        if self.shadow_per_group < 2:
+            raise DeepLeakError(f"n_shadow_per_group must be >= 2, got {self.n_shadow_per_group}")
         if self.n_boot < 10:
             raise DeepLeakError(f"n_boot must be >= 10 for a confidence interval, got {self.n_boot}")
 
@@ -137,19 +146,24 @@ class Views:
 
 
 def gather(study: Study, ecfg: ExplainConfig | None, n_per_group: int, *, need_references: bool = True,
-           progress: bool = False) -> Views:
+           progress: bool = False, n_shadow_per_group: int | None = None) -> Views:
     """Explain (or load) what every attack needs for one explainer; ``None`` = predictions only."""
+    n_shadow = n_per_group if n_shadow_per_group is None else n_shadow_per_group
+
+    def n_for(role: str) -> int:
+        return n_shadow if role == "shadow" else n_per_group
+
     def art(role: str, i: int) -> Artifact | None:
         if ecfg is None:
             return None
-        return attributions_artifact(study, role, i, ecfg, n_per_group, progress=progress)
+        return attributions_artifact(study, role, i, ecfg, n_for(role), progress=progress)
 
     roles = [("target", 0)] + [("shadow", i) for i in range(study.cfg.n_shadow_models)]
     if need_references:
         roles += [("reference", i) for i in range(study.cfg.n_reference_models)]
     arts = {r: art(*r) for r in roles}
     deps = [a for a in arts.values() if a is not None] or [study.model_artifact(r, i) for r, i in roles]
-    views = {r: _view(study, r[0], r[1], a, n_per_group) for r, a in arts.items()}
+    views = {r: _view(study, r[0], r[1], a, n_for(r[0])) for r, a in arts.items()}
     return Views(
         target=views[("target", 0)],
         shadows=[views[r] for r in roles if r[0] == "shadow"],
@@ -262,14 +276,16 @@ def profile(study: Study, ecfgs: Sequence[ExplainConfig], pcfg: ProfilingConfig,
     from tqdm.auto import tqdm
 
     for ecfg in tqdm(list(ecfgs), desc="explainers", disable=not progress):
-        views = gather(study, ecfg, pcfg.n_per_group, need_references=needs_refs, progress=False)
+        views = gather(study, ecfg, pcfg.n_per_group, need_references=needs_refs, progress=False,
+                       n_shadow_per_group=pcfg.shadow_per_group)
         for seed in pcfg.seeds:
             for a in map_attacks:
                 art = run_attack(study, views, a, ecfg, seed, pcfg)
                 rows.append(_row(study, ecfg, a, seed, art.meta["metrics"], key=art.key))
         rows += oracle_rows(study, ecfg, views, pcfg)
     if pred_attacks:
-        views = gather(study, None, pcfg.n_per_group, need_references=needs_refs)
+        views = gather(study, None, pcfg.n_per_group, need_references=needs_refs,
+                       n_shadow_per_group=pcfg.shadow_per_group)
         for seed in pcfg.seeds:
             for a in pred_attacks:
                 art = run_attack(study, views, a, None, seed, pcfg)

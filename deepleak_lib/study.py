@@ -9,6 +9,7 @@ later chapters, the CLI and a cluster runner can ask for any piece and get the c
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict, dataclass, fields
 from functools import cached_property
 from pathlib import Path
@@ -115,9 +116,10 @@ class SetupConfig:
         return asdict(self)
 
 
-# Code fingerprints: an artifact is invalidated when the module that computed it changes.
-_SPLIT_CODE = code_fingerprint([splits_mod, data_mod])
-_TRAIN_CODE = code_fingerprint([train_mod, models_mod, splits_mod, data_mod])
+# Code fingerprints: an artifact is invalidated when a module that computed it changes (this module
+# holds the stage functions, so it is part of both).
+_SPLIT_CODE = code_fingerprint([splits_mod, data_mod, sys.modules[__name__]])
+_TRAIN_CODE = code_fingerprint([train_mod, models_mod, splits_mod, data_mod, sys.modules[__name__]])
 
 
 class Study:
@@ -193,6 +195,7 @@ class Study:
                 device=self.cfg.device, progress=progress, desc=f"{role}[{index}]",
             )
             save_weights(model, tmp / "weights.safetensors")
+            (tmp / "metrics.json").write_text(json.dumps(res.to_dict(), indent=2))
             q = self.queried_indices()
             save_npz(tmp / "logits.npz", indices=q, logits=predict_logits(model, self.query(q), self.cfg.device))
             return {"metrics": res.to_dict(), "n_train": len(tr), "n_heldout": len(ho)}
