@@ -98,12 +98,21 @@ def explain_configs(methods: list[str], overrides: dict[str, dict[str, Any]], se
     return cfgs
 
 
-def explain_indices(study: Study, role: str, index: int, n_per_group: int) -> tuple[np.ndarray, np.ndarray]:
-    """Dataset indices a model explains and their membership labels for that model (1 = trained on it)."""
+def explain_indices(study: Study, role: str, index: int, n_per_group: int,
+                    null_control: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Dataset indices a model explains and their membership labels for that model (1 = trained on it).
+
+    ``null_control``: a shadow model explains the *target's* candidate subset, labelled with the
+    target's membership. The shadow model never saw any candidate, so an attack scoring these maps
+    must reach AUC 0.5: anything else betrays a pipeline asymmetry between the member and non-member
+    groups (preprocessing, selection, label leakage), not membership.
+    """
     if n_per_group < 1:
         raise DeepLeakError(f"n_per_group must be >= 1, got {n_per_group}")
     sp = study.splits
-    if role in ("target", "reference"):
+    if null_control and role != "shadow":
+        raise DeepLeakError("the null control explains the target's candidates with a shadow model only")
+    if role in ("target", "reference") or null_control:
         pools = (sp.target_members, sp.target_nonmembers)
         key = ("candidates",)
     elif role == "shadow":
@@ -118,7 +127,7 @@ def explain_indices(study: Study, role: str, index: int, n_per_group: int) -> tu
     y = study.dataset.y
     chosen = [_balanced_subset(p, y[p], n_per_group, rng) for p in pools]
     idx = np.concatenate(chosen)
-    if role == "reference":
+    if role == "reference" and not null_control:
         keep = sp.reference_keep[index]
         member = np.isin(idx, sp.candidates[keep]).astype(np.int64)
     else:
@@ -145,17 +154,21 @@ def reference_inputs(study: Study, n: int = 200) -> np.ndarray:
 
 
 def attributions_artifact(study: Study, role: str, index: int, ecfg: ExplainConfig, n_per_group: int,
-                          *, progress: bool = False) -> Artifact:
-    """Explain ``n_per_group`` members and non-members of one model with one explainer (cached)."""
+                          *, progress: bool = False, null_control: bool = False) -> Artifact:
+    """Explain ``n_per_group`` members and non-members of one model with one explainer (cached).
+
+    ``null_control``: see ``explain_indices`` (a shadow model on the target's candidates).
+    """
     ecfg.validate()
     model_art = study.model_artifact(role, index, progress=progress)
     settings = ecfg.settings
     config = {"role": role, "index": index, "n_per_group": n_per_group, "method": ecfg.method,
               "settings": settings, "target_policy": ecfg.policy, "seed": ecfg.seed,
-              "device": study.cfg.device, "protodash_pool": 200 if ecfg.method == "protodash" else 0}
+              "device": study.cfg.device, "protodash_pool": 200 if ecfg.method == "protodash" else 0,
+              "null_control": null_control}
 
     def compute(tmp: Path) -> dict[str, Any]:
-        idx, member = explain_indices(study, role, index, n_per_group)
+        idx, member = explain_indices(study, role, index, n_per_group, null_control)
         model = study.load_model(role, index)
         x = study.query(idx)
         targets = select_targets(model, x, study.dataset.y[idx], ecfg.policy, device=study.cfg.device)

@@ -125,9 +125,10 @@ class ModelView:
         return self.signals[name].to_numpy(np.float64)
 
 
-def _view(study: Study, role: str, index: int, art: Artifact | None, n_per_group: int) -> ModelView:
+def _view(study: Study, role: str, index: int, art: Artifact | None, n_per_group: int,
+          null_control: bool = False) -> ModelView:
     if art is None:
-        idx, member = explain_indices(study, role, index, n_per_group)
+        idx, member = explain_indices(study, role, index, n_per_group, null_control)
         maps, sig = None, None
     else:
         d = load_maps(art)
@@ -143,6 +144,7 @@ class Views:
     shadows: list[ModelView]
     references: list[ModelView]
     deps: list[Artifact]
+    null: ModelView  # shadow model 0 on the target's candidates, target labels (negative control)
 
 
 def gather(study: Study, ecfg: ExplainConfig | None, n_per_group: int, *, need_references: bool = True,
@@ -162,14 +164,28 @@ def gather(study: Study, ecfg: ExplainConfig | None, n_per_group: int, *, need_r
     if need_references:
         roles += [("reference", i) for i in range(study.cfg.n_reference_models)]
     arts = {r: art(*r) for r in roles}
-    deps = [a for a in arts.values() if a is not None] or [study.model_artifact(r, i) for r, i in roles]
+    null_art = None if ecfg is None else attributions_artifact(study, "shadow", 0, ecfg, n_per_group,
+                                                               progress=progress, null_control=True)
+    deps = [a for a in [*arts.values(), null_art] if a is not None] or [study.model_artifact(r, i) for r, i in roles]
     views = {r: _view(study, r[0], r[1], a, n_for(r[0])) for r, a in arts.items()}
     return Views(
         target=views[("target", 0)],
         shadows=[views[r] for r in roles if r[0] == "shadow"],
         references=[views[r] for r in roles if r[0] == "reference"],
         deps=deps,
+        null=_view(study, "shadow", 0, null_art, n_per_group, null_control=True),
     )
+
+
+def _query(name: str, t: ModelView) -> TargetQuery:
+    """What the attacker observes of one queried model: the features ``name`` scores."""
+    spec = ATTACKS[name]
+    if "reference_stats" in spec.needs:
+        tgt = np.stack([t.stat(s) for s in spec.signals], -1)
+        return TargetQuery(features=tgt[..., 0] if len(spec.signals) == 1 else tgt)
+    if "loss" in spec.needs:
+        return TargetQuery(t.stat("loss"))
+    return TargetQuery(t.maps, t.probs if "predictions" in spec.needs else None)
 
 
 def _attack_data(name: str, v: Views) -> tuple[ShadowSet | ReferenceSet, TargetQuery]:
@@ -178,24 +194,21 @@ def _attack_data(name: str, v: Views) -> tuple[ShadowSet | ReferenceSet, TargetQ
     if "reference_stats" in spec.needs:
         if len(v.references) < 3:
             raise DeepLeakError(f"attack {name!r} needs at least 3 reference models; raise n_reference_models")
-        sigs = spec.signals
-        stats = np.stack([np.stack([r.stat(s) for s in sigs], -1) for r in v.references])  # [M, N, S]
+        stats = np.stack([np.stack([r.stat(s) for s in spec.signals], -1) for r in v.references])  # [M, N, S]
         keep = np.stack([r.member.astype(bool) for r in v.references])
-        tgt = np.stack([v.target.stat(s) for s in sigs], -1)
-        if len(sigs) == 1:
-            stats, tgt = stats[..., 0], tgt[..., 0]
-        return ReferenceSet(stats=stats, keep=keep), TargetQuery(features=tgt)
+        data: ShadowSet | ReferenceSet = ReferenceSet(stats=stats[..., 0] if len(spec.signals) == 1 else stats,
+                                                      keep=keep)
+        return data, _query(name, v.target)
     sh = v.shadows
     labels = np.concatenate([s.member for s in sh])
     if "loss" in spec.needs:
-        return (ShadowSet(np.concatenate([s.stat("loss") for s in sh]), labels),
-                TargetQuery(v.target.stat("loss")))
+        return ShadowSet(np.concatenate([s.stat("loss") for s in sh]), labels), _query(name, v.target)
     if v.target.maps is None:
         raise DeepLeakError(f"attack {name!r} needs attribution maps; it cannot run on predictions only")
     preds = "predictions" in spec.needs
-    shadow = ShadowSet(np.concatenate([s.maps for s in sh]), labels,
-                       np.concatenate([s.probs for s in sh]) if preds else None)
-    return shadow, TargetQuery(v.target.maps, v.target.probs if preds else None)
+    data = ShadowSet(np.concatenate([s.maps for s in sh]), labels,
+                     np.concatenate([s.probs for s in sh]) if preds else None)
+    return data, _query(name, v.target)
 
 
 def is_prediction_only(name: str) -> bool:
@@ -235,8 +248,13 @@ def run_attack(study: Study, views: Views, name: str, ecfg: ExplainConfig | None
         data, query = _attack_data(name, views)
         attack.fit(data, seed=seed)
         scores = attack.score(query)
+        # The same fitted attack on the null control: a model that never saw any candidate.
+        null_scores = attack.score(_query(name, views.null))
         y = views.target.member
-        save_npz(tmp / "scores.npz", indices=views.target.indices, member=y, scores=scores)
+        if not np.array_equal(views.null.indices, views.target.indices):
+            raise AssertionError("the null control must score the target's candidates")
+        save_npz(tmp / "scores.npz", indices=views.target.indices, member=y, scores=scores,
+                 null_scores=null_scores)
         return {"metrics": _metrics_with_ci(scores, y, attack.threshold_, pcfg.n_boot, seed),
                 "threshold": attack.threshold_}
 
@@ -305,18 +323,16 @@ def oracle_rows(study: Study, ecfg: ExplainConfig, views: Views, pcfg: Profiling
 
 
 def negative_control(study: Study, scores_art: Artifact, n_boot: int = 200, seed: int = 0) -> dict[str, float]:
-    """AUC when "members" are samples the target never saw: its non-members split at random in two.
+    """AUC of the fitted attack on the null control: maps and predictions of the target's candidates
+    from a model that trained on none of them (shadow model 0), labelled with the target's membership.
 
-    The scores were computed without labels, so any AUC away from 0.5 (beyond the CI) would reveal a
-    leak in the pipeline rather than in the model.
+    The attack goes through exactly the member and non-member code paths of the real evaluation, so an
+    AUC away from 0.5 (beyond its CI) would reveal an asymmetry of the pipeline, not of the model.
     """
     d = load_scores(scores_art)
-    s = d["scores"][d["member"] == 0]
-    rng = np.random.default_rng(derive_seed(seed, "negative-control"))
-    fake = np.zeros(len(s), dtype=np.int64)
-    fake[rng.permutation(len(s))[: len(s) // 2]] = 1
-    lo, hi = bootstrap_ci(s, fake, auc, n_boot=n_boot, seed=seed)
-    return {"auc": auc(s, fake), "auc_lo": lo, "auc_hi": hi, "n": int(len(s))}
+    s, y = d["null_scores"], d["member"]
+    lo, hi = bootstrap_ci(s, y, auc, n_boot=n_boot, seed=seed)
+    return {"auc": auc(s, y), "auc_lo": lo, "auc_hi": hi, "n": int(len(s))}
 
 
 def relative_increase(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarray, metric: str,

@@ -87,12 +87,23 @@ def test_profile_table_is_tidy_and_complete(study):
 
 
 def test_negative_control_is_chance(study):
+    """The fitted attacks score a model that never saw the candidates: chance, within the CI."""
     cfgs = explain_configs(["saliency"], {}, seed=0)
-    pcfg = ProfilingConfig(("lira_variance",), (0,), 30, n_boot=100)
+    pcfg = ProfilingConfig(("lira_confidence", "shokri_threshold_variance"), (0,), 30, n_boot=200)
     table = profile(study, cfgs, pcfg, progress=False)
-    art = study.cache.lookup("attack", table[table.attack == "lira_variance"].artifact.iloc[0])
-    nc = negative_control(study, art, n_boot=100)
-    assert nc["auc_lo"] <= 0.5 <= nc["auc_hi"] and nc["n"] == 30
+    for attack in ("lira_confidence", "shokri_threshold_variance"):
+        art = study.cache.lookup("attack", table[table.attack == attack].artifact.iloc[0])
+        nc = negative_control(study, art, n_boot=200)
+        assert nc["auc_lo"] <= 0.5 <= nc["auc_hi"] and nc["n"] == 60
+
+
+def test_null_control_labels_follow_the_target(study):
+    idx, member = explain_indices(study, "shadow", 0, 20, null_control=True)
+    t_idx, t_member = explain_indices(study, "target", 0, 20)
+    assert np.array_equal(idx, t_idx) and np.array_equal(member, t_member)
+    assert not set(idx) & set(study.splits.train_indices("shadow", 0))  # the shadow never saw them
+    with pytest.raises(DeepLeakError, match="shadow model only"):
+        explain_indices(study, "target", 0, 20, null_control=True)
 
 
 def test_relative_increase_against_hand_values():
