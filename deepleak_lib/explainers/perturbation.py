@@ -105,6 +105,22 @@ def _per_sample(ctx: RunContext, s: dict[str, Any], attribute: Any) -> BatchFn:
     return run
 
 
+def _surrogate_map(explainer: Any, x: torch.Tensor, t: torch.Tensor, mask: torch.Tensor, s: dict[str, Any],
+                   ctx: RunContext) -> torch.Tensor:
+    """One sample through a Captum surrogate explainer (Lime, KernelShap): all its perturbations packed
+    into forwards of up to ``ctx.max_rows`` rows, superpixel coefficients painted back onto the image."""
+    coefs = explainer.attribute(
+        x,
+        target=t,
+        baselines=s["baseline"],
+        feature_mask=mask,
+        n_samples=s["n_samples"],
+        perturbations_per_eval=max(1, min(s["n_samples"], ctx.max_rows)),
+        return_input_shape=False,
+    )
+    return _coefs_to_map(coefs, mask)
+
+
 def build_lime(model: nn.Module, s: dict[str, Any], ctx: RunContext) -> BatchFn:
     explainer = Lime(
         model,
@@ -115,16 +131,7 @@ def build_lime(model: nn.Module, s: dict[str, Any], ctx: RunContext) -> BatchFn:
     )
 
     def attribute(x: torch.Tensor, t: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        coefs = explainer.attribute(
-            x,
-            target=t,
-            baselines=s["baseline"],
-            feature_mask=mask,
-            n_samples=s["n_samples"],
-            perturbations_per_eval=max(1, min(s["n_samples"], ctx.max_rows)),
-            return_input_shape=False,
-        )
-        return _coefs_to_map(coefs, mask)
+        return _surrogate_map(explainer, x, t, mask, s, ctx)
 
     return _per_sample(ctx, s, attribute)
 
@@ -139,16 +146,7 @@ def build_kernelshap(model: nn.Module, s: dict[str, Any], ctx: RunContext) -> Ba
             with torch.no_grad():
                 out = model(torch.cat([x, torch.full_like(x, s["baseline"])]))[:, t[0]]
             return (out[0] - out[1]).reshape(1, 1, 1, 1).expand(1, 1, *x.shape[2:]).clone()
-        coefs = explainer.attribute(
-            x,
-            target=t,
-            baselines=s["baseline"],
-            feature_mask=mask,
-            n_samples=s["n_samples"],
-            perturbations_per_eval=max(1, min(s["n_samples"], ctx.max_rows)),
-            return_input_shape=False,
-        )
-        return _coefs_to_map(coefs, mask)
+        return _surrogate_map(explainer, x, t, mask, s, ctx)
 
     return _per_sample(ctx, s, attribute)
 
