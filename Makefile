@@ -16,6 +16,10 @@ BOOK_OUT := _build/$(PROFILE)
 HTML := $(BOOK_OUT)/_build/html/index.html
 BOOK_PAGES := $(wildcard book/*)
 
+ifeq ($(wildcard params/$(PROFILE)/00_setup.yaml),)
+$(error unknown PROFILE '$(PROFILE)': choose one of: $(notdir $(wildcard params/*)) (folders under params/))
+endif
+
 .PHONY: book smoke test lint clean env help
 .DELETE_ON_ERROR:
 

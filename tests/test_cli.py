@@ -92,3 +92,10 @@ def test_setup_config_rejects_bad_types_in_python():
         SetupConfig.from_dict({"augment": "yes"})
     with pytest.raises(DeepLeakError, match="n_reference_models must be even"):
         SetupConfig(n_reference_models=3).validate()
+
+
+def test_make_rejects_unknown_profile():
+    proc = subprocess.run(["make", "-n", "book", "PROFILE=nope"], cwd=REPO, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode != 0
+    assert "unknown PROFILE 'nope': choose one of: default paper smoke" in proc.stderr
