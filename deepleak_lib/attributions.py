@@ -13,7 +13,7 @@ like); a shadow model explains a subset of its own members and non-members from 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -195,10 +195,3 @@ def load_signals(art: Artifact) -> pd.DataFrame:
     d = load_npz(art.file("maps.npz"))
     sig = load_npz(art.file("signals.npz"))
     return pd.DataFrame({"index": d["indices"], "member": d["member"], **sig})
-
-
-def describe(ecfg: ExplainConfig) -> dict[str, Any]:
-    """A flat record of an explainer config (for tables)."""
-    return {"method": ecfg.method, "family": ecfg.family, "target_policy": ecfg.policy,
-            **{f"setting.{k}": v for k, v in ecfg.settings.items()}, **{k: v for k, v in asdict(ecfg).items()
-                                                                        if k in ("seed",)}}

@@ -118,8 +118,6 @@ def signal_distributions(long: pd.DataFrame, signal: str) -> Figure:
     return fig
 
 
-ATTACK_PALETTE = "tab10"
-
 
 def leakage_bars(summary: pd.DataFrame, metric: str, attack: str) -> Figure:
     """Ranked horizontal bars of one attack's leakage per explainer (mean ± std over seeds), by family."""
