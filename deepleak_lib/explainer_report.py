@@ -40,10 +40,13 @@ def cost_table(study: Study, cfgs: Sequence[ExplainConfig], arts: dict[str, Arti
 
 
 def gallery(arts: dict[str, Artifact], n_each: int = 2) -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
-    """The first ``n_each`` members and non-members explained by every method (same images for all)."""
+    """``n_each`` members and non-members explained by every method (the same images for all), spread
+    evenly through the explained set so that different classes appear."""
+    from .plots import spread
+
     first = load_maps(next(iter(arts.values())))
     member = first["member"]
-    pick = np.r_[np.flatnonzero(member == 1)[:n_each], np.flatnonzero(member == 0)[:n_each]]
+    pick = np.r_[spread(np.flatnonzero(member == 1), n_each), spread(np.flatnonzero(member == 0), n_each)]
     indices = first["indices"][pick]
     maps = {}
     for method, art in arts.items():

@@ -18,6 +18,11 @@ def use_style() -> None:
                          "axes.spines.right": False})
 
 
+def spread(indices: np.ndarray, n: int) -> np.ndarray:
+    """``n`` entries evenly spaced through ``indices`` (the pools are sorted, often by class)."""
+    return indices[np.linspace(0, len(indices) - 1, min(n, len(indices))).round().astype(int)]
+
+
 def image_grid(rows: dict[str, np.ndarray], labels: dict[str, np.ndarray] | None = None) -> Figure:
     """A grid of images, one row per named group (e.g. members, non-members), N x C x H x W in [0, 1]."""
     n_rows = len(rows)
