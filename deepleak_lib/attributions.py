@@ -12,6 +12,7 @@ like); a shadow model explains a subset of its own members and non-members from 
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import attributions as _self
 from . import explainers as explainers_pkg
 from . import signals as signals_mod
-from .cache import Artifact, code_fingerprint, load_npz, save_npz
+from .cache import Artifact, code_fingerprint, load_npz, package_modules, save_npz
 from .errors import DeepLeakError
 from .explainers import (
     EXPLAINERS,
@@ -33,23 +33,11 @@ from .explainers import (
     resolve_settings,
     select_targets,
 )
-from .explainers import engine as _engine
-from .explainers import registry as _registry
 from .seeding import derive_seed
 from .signals import compute_signals
 from .study import Study
 
-
-def _explainer_modules() -> list:
-    import importlib
-    import pkgutil
-
-    mods = [importlib.import_module(f"{explainers_pkg.__name__}.{m.name}")
-            for m in pkgutil.iter_modules(explainers_pkg.__path__)]
-    return [explainers_pkg, _engine, _registry, signals_mod, _self, *mods]
-
-
-_CODE = code_fingerprint({m.__name__: m for m in _explainer_modules()}.values())
+_CODE = code_fingerprint([*package_modules(explainers_pkg), signals_mod, sys.modules[__name__]])
 
 
 @dataclass(frozen=True)

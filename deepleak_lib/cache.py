@@ -15,9 +15,11 @@ consumed and the source of the code that computed it. So:
 from __future__ import annotations
 
 import hashlib
+import importlib
 import inspect
 import json
 import os
+import pkgutil
 import shutil
 import tempfile
 import time
@@ -49,10 +51,17 @@ def _jsonable(obj: Any) -> Any:
     raise TypeError(f"cannot hash config value of type {type(obj).__name__}")
 
 
+def package_modules(package: ModuleType) -> list[ModuleType]:
+    """A package and every module directly inside it (for ``code_fingerprint``)."""
+    return [package, *(importlib.import_module(f"{package.__name__}.{m.name}")
+                       for m in pkgutil.iter_modules(package.__path__))]
+
+
 def code_fingerprint(modules: Iterable[ModuleType]) -> str:
     """Hash of the source text of ``modules``: part of a key so library changes invalidate artifacts."""
     h = hashlib.sha256()
-    for mod in sorted(modules, key=lambda m: m.__name__):
+    unique = {m.__name__: m for m in modules}  # a module listed twice counts once
+    for mod in sorted(unique.values(), key=lambda m: m.__name__):
         h.update(mod.__name__.encode())
         h.update(inspect.getsource(mod).encode())
     return h.hexdigest()[:16]

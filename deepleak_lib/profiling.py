@@ -15,6 +15,7 @@ metrics are cached, so the table is rebuilt instantly when nothing changed.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,6 @@ import pandas as pd
 
 from . import attacks as attacks_pkg
 from . import metrics as metrics_mod
-from . import profiling as _self
 from .attacks import (
     ATTACKS,
     ReferenceSet,
@@ -38,7 +38,7 @@ from .attacks import (
     oracle_threshold,
 )
 from .attributions import ExplainConfig, attributions_artifact, explain_indices, load_maps, load_signals
-from .cache import Artifact, code_fingerprint, load_npz, save_npz
+from .cache import Artifact, code_fingerprint, load_npz, package_modules, save_npz
 from .errors import DeepLeakError
 from .explainers import get_explainer_spec
 from .metrics import attack_metrics, auc, bootstrap_ci, tpr_at_fpr
@@ -49,16 +49,7 @@ PREDICTION_ONLY = "none (prediction only)"
 METRIC_COLS = ("auc", "balanced_accuracy", "advantage", "tpr_at_fpr_0.001", "tpr_at_fpr_0.01")
 
 
-def _attack_modules() -> list:
-    import importlib
-    import pkgutil
-
-    mods = [importlib.import_module(f"{attacks_pkg.__name__}.{m.name}")
-            for m in pkgutil.iter_modules(attacks_pkg.__path__)]
-    return [attacks_pkg, metrics_mod, _self, *mods]
-
-
-_CODE = code_fingerprint({m.__name__: m for m in _attack_modules()}.values())
+_CODE = code_fingerprint([*package_modules(attacks_pkg), metrics_mod, sys.modules[__name__]])
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,10 @@ class SplitConfig:
             raise DeepLeakError(f"n_reference_models must be >= 0, got {self.n_reference_models}")
         if self.n_reference_models == 1:
             raise DeepLeakError("n_reference_models must be 0 or >= 2 (each candidate needs IN and OUT models)")
+        if self.n_reference_models % 2:
+            raise DeepLeakError(
+                f"n_reference_models must be even for balanced keep masks, got {self.n_reference_models}"
+            )
         if n_available is not None and self.n_needed > n_available:
             raise DeepLeakError(
                 f"the splits need {self.n_needed} samples (2 x n_members + 2 x n_shadow_members) but the "
@@ -135,8 +139,6 @@ def _balanced_keep(n_models: int, n: int, labels: np.ndarray, rng: np.random.Gen
 def make_splits(labels: np.ndarray, cfg: SplitConfig) -> Splits:
     """Draw the threat-model splits from ``cfg.seed`` (see module docstring)."""
     cfg.validate(len(labels))
-    if cfg.n_reference_models % 2:
-        raise DeepLeakError(f"n_reference_models must be even for balanced keep masks, got {cfg.n_reference_models}")
     rng = np.random.default_rng(cfg.seed)
     order = _round_robin_order(np.asarray(labels), rng)
     m, s = cfg.n_members, cfg.n_shadow_members

@@ -108,8 +108,6 @@ class SetupConfig:
             )
         resolve_device(self.device)
         self.split_config().validate()
-        if self.n_reference_models % 2:
-            raise DeepLeakError(f"n_reference_models must be even, got {self.n_reference_models}")
         self.train_config("target", 0).validate()
 
     def to_dict(self) -> dict[str, Any]:

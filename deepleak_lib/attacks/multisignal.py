@@ -256,12 +256,7 @@ class MultiSignalLiRA(Attack):
         }
 
     def _kw(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "online": self.online,
-            "fix_variance": self.fix_variance,
-            "eps": self.eps,
-        }
+        return {k: v for k, v in self.hyperparameters().items() if k != "signals"}
 
     def _fit(self, data: ReferenceSet, *, seed: int) -> None:
         del seed  # deterministic given the references
